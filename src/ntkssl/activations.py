@@ -72,16 +72,18 @@ class Activation:
         return self.fn(h), self.deriv(h)
 
     # -- Gaussian expectations ----------------------------------------------------------
-    def gauss(self, q11, q22, q12, *, method: str = "auto", quad_degree: int = DEFAULT_QUAD_DEGREE):
+    def gauss(self, q11, q22, q12, *, method: str = "auto", quad_degree: int = DEFAULT_QUAD_DEGREE,
+              norm_rtol: float = 1e-6):
         """(E_ss, E_dd) elementwise for tensors q11, q22, q12 of one shape.
 
-        ``method``: "auto" (table when all norms are equal and σ'' is known, else quadrature),
-        "table" or "quadrature".
+        ``method``: "auto" (table when all norms agree to ``norm_rtol`` and σ'' is known, else
+        quadrature), "table" or "quadrature". The table is read at ρ = q12/√(q11 q22) and the mean
+        norm; norms that differ by δ (float32-normalized data: δ ~ 1e-7) change the result by O(δ).
         """
         if method in ("auto", "table") and self.has_deriv2:
-            q = _common_norm(q11, q22)
+            q = _common_norm(q11, q22, norm_rtol)
             if q is not None:
-                return self.table(q).lookup(q12 / q)
+                return self.table(q).lookup(q12 / torch.sqrt(q11 * q22))
             if method == "table":
                 raise ValueError("method='table' needs inputs of equal norm (normalize them per sample, SPEC §1); "
                                  "use method='quadrature' for arbitrary inputs.")
@@ -94,14 +96,17 @@ class Activation:
         return f"<activation {self.name}>"
 
 
-def _common_norm(q11, q22):
-    """The common value of q11 and q22 when all entries agree to 1e-12 relative, else None."""
-    q = float(q11.reshape(-1)[0]) if q11.numel() else 1.0
-    tol = 1e-12 * max(abs(q), 1.0) if q11.dtype == torch.float64 else 1e-6 * max(abs(q), 1.0)
-    for t in (q11, q22):
-        if t.numel() and float((t - q).abs().max()) > tol:
-            return None
-    return q
+def _common_norm(q11, q22, rtol):
+    """The common norm (mean, rounded) when all q11, q22 agree to ``rtol`` relative, else None."""
+    if not q11.numel():
+        return 1.0
+    lo = min(float(q11.min()), float(q22.min()))
+    hi = max(float(q11.max()), float(q22.max()))
+    if lo <= 0 or hi - lo > rtol * hi:
+        return None
+    if hi == lo:
+        return hi
+    return round((hi + lo) / 2, 6)
 
 
 def gauss_quadrature(act: Activation, q11, q22, q12, *, degree: int = DEFAULT_QUAD_DEGREE,
