@@ -46,3 +46,10 @@ def summarize(cfg: Config, results: list) -> dict:
             "statement": (f"log-log slope of the relative NTK change vs width = {fit['slope']:.2f} "
                           f"(95% bootstrap CI [{fit['ci_low']:.2f}, {fit['ci_high']:.2f}]); the claim needs the "
                           f"interval below {cfg.threshold}.")}
+
+
+def run(config: Config | None = None) -> dict:
+    """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
+    cfg = config or Config()
+    results = [run_task(cfg, t) for t in tasks(cfg)]
+    return {"tasks": results, "summary": summarize(cfg, results)}

@@ -56,3 +56,10 @@ def summarize(cfg: Config, results: list) -> dict:
                           f"{fit['ci_high']:.3f}], needs to lie within ±{cfg.slope_tolerance}); the seed-averaged loss "
                           f"curves differ across widths by at most {spread:.3f} of the initial loss "
                           f"(needs ≤ {cfg.loss_tolerance}).")}
+
+
+def run(config: Config | None = None) -> dict:
+    """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
+    cfg = config or Config()
+    results = [run_task(cfg, t) for t in tasks(cfg)]
+    return {"tasks": results, "summary": summarize(cfg, results)}

@@ -66,3 +66,10 @@ def summarize(cfg: Config, results: list) -> dict:
                         f"(CI [{a['ci_low']:.2f}, {a['ci_high']:.2f}]); held-out inputs: "
                         f"M^{out['empirical_heldout']['slope']:.2f} and M^{out['analytic_heldout']['slope']:.2f}.")
     return out
+
+
+def run(config: Config | None = None) -> dict:
+    """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
+    cfg = config or Config()
+    results = [run_task(cfg, t) for t in tasks(cfg)]
+    return {"tasks": results, "summary": summarize(cfg, results)}

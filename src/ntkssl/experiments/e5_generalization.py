@@ -78,3 +78,10 @@ def summarize(cfg: Config, results: list) -> dict:
                           f"(δ = {cfg.delta}); mean bound falls like n^{slope:.2f} (B grows with n: the fitted "
                           "model's RKHS norm), mean gap from "
                           f"{np.mean(gaps[0]):.3g} (n={ns[0]}) to {np.mean(gaps[-1]):.3g} (n={ns[-1]}).")}
+
+
+def run(config: Config | None = None) -> dict:
+    """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
+    cfg = config or Config()
+    results = [run_task(cfg, t) for t in tasks(cfg)]
+    return {"tasks": results, "summary": summarize(cfg, results)}

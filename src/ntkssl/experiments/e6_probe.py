@@ -80,3 +80,10 @@ def summarize(cfg: Config, results: list) -> dict:
             "statement": (f"linear-probe accuracy: widest network {widest:.3f}, kernel model {table['kernel']:.3f} "
                           f"(difference {diff:.3f}, tolerance {cfg.tolerance}); raw pixels {table['pixels']:.3f}, "
                           f"untrained network {table['init']:.3f}.")}
+
+
+def run(config: Config | None = None) -> dict:
+    """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
+    cfg = config or Config()
+    results = [run_task(cfg, t) for t in tasks(cfg)]
+    return {"tasks": results, "summary": summarize(cfg, results)}
