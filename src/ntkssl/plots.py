@@ -34,10 +34,17 @@ def _loglog_panel(ax, ws, vals, label, fit=None, guides=True):
     if guides:
         for p, style in ((0.5, "--"), (1.0, ":")):
             ax.plot(ws, means[0] * (ws / ws[0]) ** (-p), style, color="gray", label=f"M^-{p:g}")
+    _width_axis(ax, ws)
+    ax.legend(fontsize=8)
+
+
+def _width_axis(ax, ws, label="width M"):
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("width M")
-    ax.legend(fontsize=8)
+    ax.minorticks_off()
+    ax.set_xticks(ws)
+    ax.set_xticklabels([str(int(w)) for w in ws])
+    ax.set_xlabel(label)
 
 
 def plot_e1(res, out):
@@ -80,9 +87,7 @@ def plot_e3(res, out):
         s = res["summary"][name]
         ax.plot(ws, [v.mean() for v in vals], "o-" if "train" in name else "s--", color=f"C{i}",
                 label=f"{label} (slope {s['slope']:.2f})")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("width M")
+    _width_axis(ax, ws)
     ax.set_ylabel("Procrustes distance to network")
     ax.legend(fontsize=7)
     ax.set_title("E3: network vs kernel model")
@@ -109,9 +114,7 @@ def plot_e5(res, out):
     for n, g in zip(ns, gaps):
         ax.scatter(np.full(len(g), n), g, s=10, alpha=0.5, color="C0")
     ax.plot(ns, [g.mean() for g in gaps], "o-", color="C0", label="measured gap |L − L̂|")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("number of pairs n")
+    _width_axis(ax, ns, "number of pairs n")
     ax.legend(fontsize=8)
     ax.set_title(f"E5: bound vs gap ({s['violations']} violations in {s['draws']} draws)")
     return [_save(fig, Path(out) / "e5_bound.png")]

@@ -18,7 +18,7 @@ TITLE = "E1: the NTK stays constant as the width grows"
 
 @dataclass
 class Config(BaseConfig):
-    widths: list = field(default_factory=lambda: [256, 1024, 4096])
+    widths: list = field(default_factory=lambda: [256, 1024, 4096, 16384])
     seeds: list = field(default_factory=lambda: [0, 1, 2])
     threshold: float = -0.5
 

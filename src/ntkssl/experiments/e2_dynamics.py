@@ -20,7 +20,7 @@ TITLE = "E2: training dynamics do not depend on the width"
 
 @dataclass
 class Config(BaseConfig):
-    widths: list = field(default_factory=lambda: [256, 1024, 4096])
+    widths: list = field(default_factory=lambda: [256, 1024, 4096, 16384])
     seeds: list = field(default_factory=lambda: [0, 1, 2])
     record_every: int = 10
     slope_tolerance: float = 0.1

@@ -22,7 +22,7 @@ TITLE = "E3: the trained network converges to the kernel model"
 
 @dataclass
 class Config(BaseConfig):
-    widths: list = field(default_factory=lambda: [256, 1024, 4096])
+    widths: list = field(default_factory=lambda: [256, 1024, 4096, 16384])
     seeds: list = field(default_factory=lambda: [0, 1])
     steps: int = 100
     holdout: int = 200

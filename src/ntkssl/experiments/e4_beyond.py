@@ -18,7 +18,7 @@ TITLE = "E4: beyond the theorem — relu and a deeper network"
 
 @dataclass
 class Config(BaseConfig):
-    relu_widths: list = field(default_factory=lambda: [256, 1024, 4096])
+    relu_widths: list = field(default_factory=lambda: [256, 1024, 4096, 16384])
     deep_widths: list = field(default_factory=lambda: [128, 256, 512])
     deep_depth: int = 2
     seeds: list = field(default_factory=lambda: [0, 1, 2])
