@@ -84,15 +84,15 @@ def _call_kernel(k, A, B=None) -> torch.Tensor:
     return out
 
 
-def _cholesky(Kmat: torch.Tensor, ridge: float) -> torch.Tensor:
-    """Lower Cholesky factor of K + jitter·I (jitter = ridge · mean diag), raising jitter if needed."""
+def _cholesky(Kmat: torch.Tensor, ridge: float):
+    """(L, jitter): lower Cholesky factor of K + jitter·I (jitter = ridge · mean diag, raised if needed)."""
     scale = float(torch.diagonal(Kmat).mean().abs()) or 1.0
     jitter = ridge * scale
     eye = torch.eye(Kmat.shape[0], dtype=Kmat.dtype)
     for _ in range(8):
         L, info = torch.linalg.cholesky_ex(Kmat + jitter * eye)
         if int(info) == 0:
-            return L
+            return L, jitter
         jitter = max(jitter * 100, 1e-12 * scale)
     raise ValueError("The kernel Gram matrix is not positive semi-definite (Cholesky failed even with jitter "
                      f"{jitter:.3g}); check that the kernel is a valid (PSD) kernel.")
@@ -168,7 +168,7 @@ class KernelBarlowTwins(TransformerMixin, BaseEstimator):
             g = torch.Generator().manual_seed(int(self.random_state))
             landmarks = Z if m == 2 * n else Z[torch.randperm(2 * n, generator=g)[:m]]
         Kmm = _call_kernel(kfun, landmarks).to(torch.float64)                       # (m, m)
-        L = _cholesky(Kmm, self.ridge)
+        L, jitter = _cholesky(Kmm, self.ridge)
         if solver == "exact":
             # Φ = K L^{-T} = L: the Gram of the pairs needs no further kernel evaluations
             M = L[:n].T @ L[n:]                                                       # (2n, 2n)
@@ -185,7 +185,8 @@ class KernelBarlowTwins(TransformerMixin, BaseEstimator):
             Gamma = (Gamma + Gamma.T) / 2
         lam, E = _top_eigh(Gamma.numpy(), K)
         lam, E = torch.from_numpy(lam.copy()), torch.from_numpy(np.ascontiguousarray(E))
-        positive = lam > 1e-12 * max(1.0, float(lam.abs().max()))
+        # eigenvalues at the jitter's scale (≤ 10·jitter/2n) come from the ridge, not from the data
+        positive = lam > max(1e-12 * float(lam.abs().max()), 10 * jitter / (2 * n))
         if int(positive.sum()) < K:
             warnings.warn(
                 f"Only {int(positive.sum())} of the top {K} eigenvalues of K^1/2 Z K^1/2 are positive: the two views "
