@@ -160,13 +160,16 @@ class KernelBarlowTwins(TransformerMixin, BaseEstimator):
         solver = self.solver
         if solver == "auto":
             solver = "exact" if 2 * n <= EXACT_MAX_POINTS else "nystrom"
-        Z = torch.cat([X1, X2])                                                      # (2n, d)
         if solver == "exact":
-            landmarks, m = Z, 2 * n
+            landmarks, m = torch.cat([X1, X2]), 2 * n                                 # Z (2n, d)
         else:
             m = self.n_landmarks or min(2 * n, DEFAULT_LANDMARKS)
             g = torch.Generator().manual_seed(int(self.random_state))
-            landmarks = Z if m == 2 * n else Z[torch.randperm(2 * n, generator=g)[:m]]
+            idx = torch.arange(2 * n) if m == 2 * n else torch.randperm(2 * n, generator=g)[:m]
+            from1 = idx < n                                                           # gather from Z without forming it
+            landmarks = torch.empty(m, d, dtype=X1.dtype)
+            landmarks[from1] = X1[idx[from1]]
+            landmarks[~from1] = X2[idx[~from1] - n]
         Kmm = _call_kernel(kfun, landmarks).to(torch.float64)                       # (m, m)
         L, jitter = _cholesky(Kmm, self.ridge)
         if solver == "exact":

@@ -68,7 +68,7 @@ class TwoLayerNet(nn.Module):
         return self.act.name
 
     def preactivation(self, x: torch.Tensor) -> torch.Tensor:
-        h = (x @ self.W.T) * self.w_scale                                             # (n, M)
+        h = (x * self.w_scale) @ self.W.T                                             # (n, M)
         if self.b is not None:
             h = h + self.bias_std * self.b
         return h

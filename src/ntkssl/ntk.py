@@ -70,6 +70,16 @@ def _blocks(n: int, size: int):
     return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
 
+def _triangle_blocks(lo: int, hi: int, leaf: int):
+    """Block pairs covering the upper triangle of [lo, hi)², recursively: the two diagonal halves
+    recurse and the off-diagonal quarter is one large block. Flops: 1/2 + O(leaf/n) of the square,
+    in few large GEMMs (uniform small blocks lose GEMM efficiency)."""
+    if hi - lo <= leaf:
+        return [(lo, hi, lo, hi)]
+    mid = (lo + hi) // 2
+    return _triangle_blocks(lo, mid, leaf) + [(lo, mid, mid, hi)] + _triangle_blocks(mid, hi, leaf)
+
+
 def _two_layer_ntk(net: TwoLayerNet, x1, x2, *, mode, batch_size):
     sym = x2 is None
     xb = x1 if sym else x2
@@ -81,21 +91,21 @@ def _two_layer_ntk(net: TwoLayerNet, x1, x2, *, mode, batch_size):
         V = net.V.detach()                                                            # (K, M)
 
         def feats(x):
-            h = net.preactivation(x)                                                  # (n, M)
-            a, s = net.act.fn_and_deriv(h)
-            return a, s
+            return net.act.fn_and_deriv(net.preactivation(x))                         # a, s: (n, M)
 
-        if sym and batch_size is None:
-            # a handful of blocks: the upper block triangle then costs (nb + 1)/(2 nb) of the full product
-            nb = max(1, min(8, n1 // 32))
-            size = -(-n1 // nb)
+        if batch_size is None:
+            if sym:
+                leaf = max(32, 640 // K) if mode == "full" else 128
+                pairs = _triangle_blocks(0, n1, leaf)
+            else:
+                pairs = [(0, n1, 0, n2)]
         else:
-            size = batch_size or max(n1, n2)
-        rows, cols = _blocks(n1, size), _blocks(n2, size)
+            rows, cols = _blocks(n1, batch_size), _blocks(n2, batch_size)
+            pairs = [(i0, i1, j0, j1) for i0, i1 in rows for j0, j1 in cols if not (sym and j1 <= i0)]
         full_feats = batch_size is None or (n1 + n2) * net.width * (K if mode == "full" else 1) * 4 < 2 ** 28
         cache1 = feats(x1) if full_feats else None
         cache2 = cache1 if sym else (feats(xb) if full_feats else None)
-        vbar = (V * V).mean(0)                                                        # (M,)
+        rvbar = torch.sqrt((V * V).mean(0))                                           # √v̄ (M,)
 
         def block_feats(which, lo, hi):
             cache, x = (cache1, x1) if which == 1 else (cache2, xb)
@@ -105,37 +115,38 @@ def _two_layer_ntk(net: TwoLayerNet, x1, x2, *, mode, batch_size):
 
         out_shape = (n1, n2, K, K) if mode == "full" else (n1, n2)
         out = torch.empty(out_shape, dtype=V.dtype, device=V.device)
-        for i0, i1 in rows:
+        for i0, i1, j0, j1 in pairs:
             a1, s1 = block_feats(1, i0, i1)
-            if mode == "full" and tw:
-                P1 = (s1[:, None, :] * V[None]).reshape(-1, V.shape[1])              # (b1 K, M)
-            for j0, j1 in cols:
-                if sym and j1 <= i0:
-                    continue
-                a2, s2 = block_feats(2, j0, j1)
-                bi, bj = i1 - i0, j1 - j0
-                blk = out[i0:i1, j0:j1]
+            a2, s2 = (a1, s1) if (sym and (i0, i1) == (j0, j1)) else block_feats(2, j0, j1)
+            bi, bj = i1 - i0, j1 - j0
+            blk = out[i0:i1, j0:j1]
+            if tw:
+                Q = (x1[i0:i1] @ xb[j0:j1].T) * net.w_scale ** 2 + net.bias_std ** 2       # (bi, bj)
+            if mode == "full":
                 if tw:
-                    Q = (x1[i0:i1] @ xb[j0:j1].T) * net.w_scale ** 2 + net.bias_std ** 2   # (bi, bj)
-                if mode == "full":
-                    if tw:
-                        P2 = (s2[:, None, :] * V[None]).reshape(-1, V.shape[1])      # (b2 K, M)
-                        G = (P1 @ P2.T).view(bi, K, bj, K).permute(0, 2, 1, 3)        # (bi, bj, K, K)
-                        torch.mul(G, (cv2 * Q)[:, :, None, None], out=blk)
-                    else:
-                        blk.zero_()
-                    if tv:
-                        blk.diagonal(dim1=2, dim2=3).add_((cv2 * (a1 @ a2.T))[:, :, None])
+                    P1 = (s1[:, None, :] * V[None]).reshape(-1, V.shape[1])           # (bi K, M)
+                    P2 = P1 if a2 is a1 else (s2[:, None, :] * V[None]).reshape(-1, V.shape[1])
+                    G = (P1 @ P2.T).view(bi, K, bj, K).permute(0, 2, 1, 3)            # (bi, bj, K, K)
+                    torch.mul(G, (cv2 * Q)[:, :, None, None], out=blk)
                 else:
-                    acc = torch.zeros(bi, bj, dtype=V.dtype, device=V.device)
-                    if tw:
-                        acc += cv2 * Q * ((s1 * vbar) @ s2.T)
+                    blk.zero_()
+                if tv:
+                    blk.diagonal(dim1=2, dim2=3).add_((cv2 * (a1 @ a2.T))[:, :, None])
+            else:
+                # (1/K) Σ_k Θ_kk = [a·a' + Q ⊙ (u·u')]/M with u = s ⊙ √v̄, v̄_m = (1/K) Σ_k V_km²
+                if tw:
+                    u1 = s1 * rvbar
+                    u2 = u1 if a2 is a1 else s2 * rvbar
+                    G = torch.mm(u1, u2.T)
+                    G.mul_(Q)
                     if tv:
-                        acc += cv2 * (a1 @ a2.T)
-                    blk.copy_(acc)
-                if sym and j0 != i0:
-                    mirror = blk.transpose(0, 1)
-                    out[j0:j1, i0:i1] = mirror.transpose(2, 3) if mode == "full" else mirror
+                        G.addmm_(a1, a2.T)
+                else:
+                    G = torch.mm(a1, a2.T)
+                blk.copy_(G.mul_(cv2))
+            if sym and j0 != i0:
+                mirror = blk.transpose(0, 1)
+                out[j0:j1, i0:i1] = mirror.transpose(2, 3) if mode == "full" else mirror
     return out
 
 
@@ -178,7 +189,7 @@ def autodiff_ntk(model: nn.Module, x1, x2=None, *, mode: str = "full", batch_siz
     out = torch.empty((n1, n2, K, K) if mode == "full" else (n1, n2), dtype=dtype, device=x1.device)
     col_blocks = _blocks(n2, batch_size)
     cached = {}
-    if n2 * K * P <= 2 ** 26:
+    if n2 * K * P <= max(2 ** 26, batch_size * K * P):
         for j0, j1 in col_blocks:
             cached[(j0, j1)] = _flat_jacobian(model, params, xb[j0:j1])
     for i0, i1 in _blocks(n1, batch_size):
@@ -215,7 +226,8 @@ def _gram(x1, x2, bias_std):
         return Q, q, q
     Q = x1 @ x2.T / d
     n1, n2 = (x1 * x1).sum(1) / d, (x2 * x2).sum(1) / d
-    _refine_near_parallel(Q, n1, n2, x1, x2)
+    if Q.dtype == torch.float64:           # float32 cannot resolve the difference anyway
+        _refine_near_parallel(Q, n1, n2, x1, x2)
     return Q + b2, n1 + b2, n2 + b2
 
 
@@ -239,10 +251,10 @@ def _refine_near_parallel(Q, n1, n2, x1, x2):
 
 def _layer(act, Q, q1, q2, *, symmetric, method, quad_degree):
     """(E_ss, E_dd) on the grid of input pairs, computing each symmetric pair once for quadrature."""
-    Q11 = q1[:, None].expand_as(Q)
-    Q22 = q2[None, :].expand_as(Q)
-    if act.closed_form or not symmetric:
+    Q11, Q22 = q1[:, None], q2[None, :]                                               # broadcast, not expanded
+    if act.closed_form or not symmetric or _uses_table(act, q1, q2, method):
         return act.gauss(Q11, Q22, Q, method=method, quad_degree=quad_degree)
+    Q11, Q22 = Q11.expand_as(Q), Q22.expand_as(Q)
     iu = torch.triu_indices(Q.shape[0], Q.shape[1])
     ess_u, edd_u = act.gauss(Q11[iu[0], iu[1]], Q22[iu[0], iu[1]], Q[iu[0], iu[1]],
                              method=method, quad_degree=quad_degree)
@@ -251,6 +263,12 @@ def _layer(act, Q, q1, q2, *, symmetric, method, quad_degree):
         full[iu[0], iu[1]] = upper
         full[iu[1], iu[0]] = upper
     return ess, edd
+
+
+def _uses_table(act, q1, q2, method):
+    from .activations import _common_norm
+
+    return method != "quadrature" and act.has_deriv2 and _common_norm(q1, q2, 1e-6) is not None
 
 
 def analytic_ntk(x1, x2=None, *, activation="tanh", bias_std: float = 0.0, get: str = "ntk", depth: int = 1,
