@@ -191,9 +191,9 @@ class CorrelationTable:
         rows = self._table(dtype, rho.device)
         half = self.fine / 2
         pos = torch.clamp(rho.to(dtype) * half + half, 0.0, float(self.fine))      # ρ = −1 + 2·pos/F
-        i = torch.clamp(pos.floor(), max=self.fine - 1)
+        i = pos.to(torch.int32).clamp_(max=self.fine - 1)                             # floor, as pos ≥ 0
         t = pos - i
-        r = rows[i.long()]                                                           # (..., 4)
+        r = torch.index_select(rows, 0, i.reshape(-1)).view(*pos.shape, 4)            # (..., 4)
         return torch.addcmul(r[..., 0], t, r[..., 1]), torch.addcmul(r[..., 2], t, r[..., 3])
 
 

@@ -65,7 +65,9 @@ def resolve_kernel(kernel):
 
 def _call_kernel(k, A, B=None) -> torch.Tensor:
     """Evaluate a kernel and check what a user callable returns."""
-    out = k(A, B) if B is not None else (k(A) if isinstance(k, NamedKernel) else k(A, A))
+    if isinstance(k, NamedKernel):          # our own kernels: shape and finiteness hold by construction
+        return k(A, B)
+    out = k(A, A) if B is None else k(A, B)
     if isinstance(out, np.ndarray):
         out = torch.from_numpy(out)
     if not isinstance(out, torch.Tensor):
@@ -218,8 +220,9 @@ class KernelBarlowTwins(TransformerMixin, BaseEstimator):
                              f"{self.n_features_in_}.")
         out = []
         for lo in range(0, X.shape[0], CHUNK):
-            Kx = _call_kernel(self.kernel_, X[lo:lo + CHUNK], self.landmarks_).to(torch.float64)
-            out.append(Kx @ self.coef_)
+            Kx = _call_kernel(self.kernel_, X[lo:lo + CHUNK], self.landmarks_)           # (c, m), input dtype
+            coef = self.coef_ if Kx.dtype == torch.float64 else self.coef_.to(Kx.dtype)
+            out.append((Kx @ coef).to(torch.float64))
         return torch.cat(out) if out else torch.zeros(0, self.coef_.shape[1], dtype=torch.float64)
 
     def fit_transform(self, X1, X2=None, **_):

@@ -224,7 +224,7 @@ def _gram(x1, x2, bias_std):
         Q = x1 @ x1.T / d + b2
         q = torch.diagonal(Q).clone()        # norms from the Gram diagonal: exact at x = x'
         return Q, q, q
-    Q = x1 @ x2.T / d
+    Q = (x1 * (1.0 / d)) @ x2.T
     n1, n2 = (x1 * x1).sum(1) / d, (x2 * x2).sum(1) / d
     if Q.dtype == torch.float64:           # float32 cannot resolve the difference anyway
         _refine_near_parallel(Q, n1, n2, x1, x2)
