@@ -132,7 +132,7 @@ def test_cli_list_and_help(capsys):
     with pytest.raises(SystemExit):
         main(["reproduce", "--help"])
     help_text = capsys.readouterr().out
-    assert "--full" in help_text and "hours" in help_text and "--scheduler" in help_text
+    assert "--full" in help_text and "minutes" in help_text and "--scheduler" in help_text
 
 
 def test_cli_rejects_bad_settings(tmp_path, capsys):
@@ -157,3 +157,19 @@ def test_cli_run_with_toml(tmp_path, capsys):
     assert main(["run", "E1", "--config", str(toml), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     saved = json.loads((tmp_path / "run" / "E1" / "config.json").read_text())
     assert saved["widths"] == [32, 64] and saved["steps"] == 5
+
+
+def test_experiment_run_returns_plain_data():
+    from ntkssl.experiments import get_experiment
+
+    cfg = make_config("E1", overrides=TINY["E1"])
+    out = get_experiment("E1").run(cfg)
+    assert len(out["tasks"]) == 6 and out["summary"]["verdict"] in ("holds", "not shown")
+    json.dumps(out)                                                   # plain, JSON-ready data
+
+
+def test_sweeps_need_two_widths(capsys):
+    assert main(["run", "E1", "--set", "widths=4096", "--out", "/tmp/never-written"]) == 2
+    assert "needs at least 2 distinct values" in capsys.readouterr().err
+    assert main(["run", "E5", "--set", "ns=0,10", "--out", "/tmp/never-written"]) == 2
+    assert "positive integers" in capsys.readouterr().err

@@ -107,15 +107,24 @@ def plot_e4(res, out):
 
 def plot_e5(res, out):
     s = res["summary"]
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ns, gaps = _by_width(res["tasks"], "gap", key="n")
     _, bounds = _by_width(res["tasks"], "bound", key="n")
-    ax.plot(ns, [b.mean() for b in bounds], "o-", color="C3", label="bound (SPEC §7)")
+    ax.plot(ns, [b.mean() for b in bounds], "o-", color="C3", label="bound, B = fitted ‖W‖_HS (SPEC §7)")
+    if "bound_fixed_B" in s:
+        ax.plot(ns, s["bound_fixed_B"], ":", color="C3", label=f"bound at fixed B = {s['B_median']:.3g} (∝ n^-1/2)")
+    links = s.get("links", {})
+    if links:
+        ln = sorted(int(k) for k in links)
+        ax.plot(ln, [links[str(k)]["bound"] for k in ln], "^--", color="C2",
+                label="bound, B = network's linearized displacement")
+        ax.plot(ln, [links[str(k)]["loss_difference"] + 1e-300 for k in ln], "v--", color="C1",
+                label="|L_net − L_lin| (finite width)")
     for n, g in zip(ns, gaps):
         ax.scatter(np.full(len(g), n), g, s=10, alpha=0.5, color="C0")
     ax.plot(ns, [g.mean() for g in gaps], "o-", color="C0", label="measured gap |L − L̂|")
     _width_axis(ax, ns, "number of pairs n")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=6.5)
     ax.set_title(f"E5: bound vs gap ({s['violations']} violations in {s['draws']} draws)")
     return [_save(fig, Path(out) / "e5_bound.png")]
 

@@ -24,7 +24,4 @@ def get_experiment(name: str):
 
 def run(name: str, config=None) -> dict:
     """Run all tasks of one experiment serially; returns {"tasks": [...], "summary": {...}}."""
-    mod = get_experiment(name)
-    cfg = config or mod.Config()
-    results = [mod.run_task(cfg, t) for t in mod.tasks(cfg)]
-    return {"tasks": results, "summary": mod.summarize(cfg, results)}
+    return get_experiment(name).run(config)

@@ -30,6 +30,22 @@ class BaseConfig:
     device: str = "cpu"
 
 
+def check_sweep(name: str, values, *, minimum: int = 2) -> None:
+    """A swept list (widths, ns) needs ≥ ``minimum`` distinct positive integers to fit a slope."""
+    if not isinstance(values, (list, tuple)) or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0
+                                                    for v in values):
+        raise ValueError(f"Config key {name!r} must be a list of positive integers, got {values!r}.")
+    if len(set(values)) < minimum:
+        raise ValueError(f"Config key {name!r} needs at least {minimum} distinct values to fit a slope, got "
+                         f"{values!r}; e.g. {name}=256,1024,4096.")
+
+
+def check_seeds(seeds) -> None:
+    if not isinstance(seeds, (list, tuple)) or not seeds or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in seeds):
+        raise ValueError(f"Config key 'seeds' must be a non-empty list of non-negative integers, got {seeds!r}.")
+
+
 def config_to_dict(cfg) -> dict:
     return dataclasses.asdict(cfg)
 
@@ -142,3 +158,10 @@ def group(results, key, value):
 
 def finite(x):
     return x is not None and math.isfinite(x)
+
+
+def run_serially(module, config=None) -> dict:
+    """All tasks of an experiment module in this process, then its summary."""
+    cfg = config or module.Config()
+    results = [module.run_task(cfg, t) for t in module.tasks(cfg)]
+    return {"tasks": results, "summary": module.summarize(cfg, results)}

@@ -7,11 +7,13 @@ Verdict: "holds" when the bootstrap 95% interval of the log-log slope lies below
 """
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass, field
 
 from ..model import TwoLayerNet
 from ..train import train
-from .common import BaseConfig, device_of, group, load_pairs, loglog_slope
+from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, group, load_pairs, loglog_slope
 
 TITLE = "E1: the NTK stays constant as the width grows"
 
@@ -21,6 +23,10 @@ class Config(BaseConfig):
     widths: list = field(default_factory=lambda: [256, 1024, 4096, 16384])
     seeds: list = field(default_factory=lambda: [0, 1, 2])
     threshold: float = -0.5
+
+    def __post_init__(self):
+        check_sweep("widths", self.widths, minimum=2)
+        check_seeds(self.seeds)
 
 
 def tasks(cfg: Config):
@@ -50,6 +56,4 @@ def summarize(cfg: Config, results: list) -> dict:
 
 def run(config: Config | None = None) -> dict:
     """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
-    cfg = config or Config()
-    results = [run_task(cfg, t) for t in tasks(cfg)]
-    return {"tasks": results, "summary": summarize(cfg, results)}
+    return run_serially(sys.modules[__name__], config)

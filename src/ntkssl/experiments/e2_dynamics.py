@@ -7,13 +7,15 @@ Verdict: "holds" when the log-log slope of the final ‖θ_T − θ_0‖ vs M ha
 """
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..model import TwoLayerNet
 from ..train import train
-from .common import BaseConfig, device_of, group, load_pairs, loglog_slope
+from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, group, load_pairs, loglog_slope
 
 TITLE = "E2: training dynamics do not depend on the width"
 
@@ -25,6 +27,10 @@ class Config(BaseConfig):
     record_every: int = 10
     slope_tolerance: float = 0.1
     loss_tolerance: float = 0.1
+
+    def __post_init__(self):
+        check_sweep("widths", self.widths, minimum=2)
+        check_seeds(self.seeds)
 
 
 def tasks(cfg: Config):
@@ -60,6 +66,4 @@ def summarize(cfg: Config, results: list) -> dict:
 
 def run(config: Config | None = None) -> dict:
     """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
-    cfg = config or Config()
-    results = [run_task(cfg, t) for t in tasks(cfg)]
-    return {"tasks": results, "summary": summarize(cfg, results)}
+    return run_serially(sys.modules[__name__], config)

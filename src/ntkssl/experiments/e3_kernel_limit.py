@@ -8,6 +8,8 @@ distance (training inputs) vs width lies below 0.
 """
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass, field
 
 import torch
@@ -15,7 +17,7 @@ import torch
 from ..kernel_bt import linearized_training, procrustes_distance
 from ..model import TwoLayerNet
 from ..train import train
-from .common import BaseConfig, device_of, group, load_pairs, loglog_slope
+from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, group, load_pairs, loglog_slope
 
 TITLE = "E3: the trained network converges to the kernel model"
 
@@ -26,6 +28,10 @@ class Config(BaseConfig):
     seeds: list = field(default_factory=lambda: [0, 1])
     steps: int = 100
     holdout: int = 200
+
+    def __post_init__(self):
+        check_sweep("widths", self.widths, minimum=2)
+        check_seeds(self.seeds)
 
 
 def tasks(cfg: Config):
@@ -70,6 +76,4 @@ def summarize(cfg: Config, results: list) -> dict:
 
 def run(config: Config | None = None) -> dict:
     """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
-    cfg = config or Config()
-    results = [run_task(cfg, t) for t in tasks(cfg)]
-    return {"tasks": results, "summary": summarize(cfg, results)}
+    return run_serially(sys.modules[__name__], config)

@@ -5,13 +5,15 @@ both architectures (the theorem covers neither case; the slopes are reported as 
 """
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass, field
 
 import torch
 
 from ..model import MLP, TwoLayerNet
 from ..train import train
-from .common import BaseConfig, device_of, group, load_pairs, loglog_slope
+from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, group, load_pairs, loglog_slope
 
 TITLE = "E4: beyond the theorem — relu and a deeper network"
 
@@ -24,6 +26,11 @@ class Config(BaseConfig):
     seeds: list = field(default_factory=lambda: [0, 1, 2])
     probe_size: int = 32
     lr: float = 0.3          # relu's NTK is larger than tanh's: the quartic loss needs a smaller step
+
+    def __post_init__(self):
+        check_sweep("relu_widths", self.relu_widths, minimum=2)
+        check_sweep("deep_widths", self.deep_widths, minimum=2)
+        check_seeds(self.seeds)
 
 
 def tasks(cfg: Config):
@@ -69,6 +76,4 @@ def summarize(cfg: Config, results: list) -> dict:
 
 def run(config: Config | None = None) -> dict:
     """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
-    cfg = config or Config()
-    results = [run_task(cfg, t) for t in tasks(cfg)]
-    return {"tasks": results, "summary": summarize(cfg, results)}
+    return run_serially(sys.modules[__name__], config)

@@ -7,6 +7,8 @@ network and the kernel model are within ``tolerance`` accuracy of each other.
 """
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +17,7 @@ import torch
 from ..kernel_bt import KernelBarlowTwins
 from ..model import TwoLayerNet
 from ..train import train
-from .common import BaseConfig, device_of, load_pairs
+from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, load_pairs
 
 TITLE = "E6: downstream linear-probe accuracy"
 
@@ -28,6 +30,10 @@ class Config(BaseConfig):
     seeds: list = field(default_factory=lambda: [0])
     holdout: int = 500
     tolerance: float = 0.05
+
+    def __post_init__(self):
+        check_sweep("widths", self.widths, minimum=1)
+        check_seeds(self.seeds)
 
 
 def tasks(cfg: Config):
@@ -84,6 +90,4 @@ def summarize(cfg: Config, results: list) -> dict:
 
 def run(config: Config | None = None) -> dict:
     """Run every task serially and summarize: {"tasks": [...], "summary": {...}}."""
-    cfg = config or Config()
-    results = [run_task(cfg, t) for t in tasks(cfg)]
-    return {"tasks": results, "summary": summarize(cfg, results)}
+    return run_serially(sys.modules[__name__], config)
