@@ -94,8 +94,9 @@ def test_dask_local_cluster_matches_local(tmp_path):
     cfgs = tiny_configs(["E1", "E5"])
     local = run_experiments(cfgs, tmp_path / "local", progress=False, report=False)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cl:
-        with distributed.Client(cl) as client:
-            remote = run_experiments(cfgs, tmp_path / "dask", scheduler=client, progress=False, report=False)
+        # the --scheduler ADDRESS path: run_experiments opens its own Client on the address
+        remote = run_experiments(cfgs, tmp_path / "dask", scheduler=cl.scheduler_address, progress=False,
+                                 report=False)
     for name in cfgs:
         key = lambda t: json.dumps({k: t[k] for k in ("width", "seed", "n", "draw") if k in t})
         la, ra = sorted(local[name]["tasks"], key=key), sorted(remote[name]["tasks"], key=key)
@@ -173,3 +174,14 @@ def test_sweeps_need_two_widths(capsys):
     assert "needs at least 2 distinct values" in capsys.readouterr().err
     assert main(["run", "E5", "--set", "ns=0,10", "--out", "/tmp/never-written"]) == 2
     assert "positive integers" in capsys.readouterr().err
+
+
+def test_cli_preflight_errors(tmp_path, capsys):
+    assert main(["reproduce", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte" in err and not (tmp_path / "o").exists()
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main(["run", "E1", "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
+        assert "--device cuda" in capsys.readouterr().err

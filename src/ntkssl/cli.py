@@ -86,6 +86,20 @@ def _common_values(args) -> dict:
     return {"dataset": args.dataset, "data_dir": args.data_dir, "device": args.device}
 
 
+def _preflight(args) -> None:
+    """Fail before any task runs: a missing CUDA, missing MNIST files, an unreadable data set."""
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was requested but this torch build sees no CUDA device; use "
+                             "--device cpu, or install a CUDA build of torch (see README, Install).")
+    if args.dataset == "mnist":
+        from .data import load_dataset
+
+        load_dataset("mnist", data_dir=args.data_dir)
+
+
 def main(argv=None) -> int:
     from .runner import make_config, run_experiments
 
@@ -111,6 +125,7 @@ def main(argv=None) -> int:
         if args.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {args.workers}.")
         common = _common_values(args)
+        _preflight(args)
         if args.command == "reproduce":
             configs = {n: make_config(n, full=args.full, common=common) for n in EXPERIMENTS}
         else:
