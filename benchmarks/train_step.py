@@ -4,6 +4,9 @@ Prints the time per step for M = 256 … 16384 and the fitted exponent of time v
 (target ≤ 1.1: the step is linear in the width, no hidden quadratic work).
 
     python benchmarks/train_step.py
+
+Runs twice: with glibc's default allocator and with ntkssl.tune_allocator() (what the `ntkssl`
+command uses), which keeps freed activations in the heap instead of page-faulting them back in.
 """
 import numpy as np
 import torch
@@ -26,14 +29,17 @@ def step_fn(net, X1, X2, lr=1.0):
     return step
 
 
-def main():
+def main(tuned: bool):
+    if tuned:
+        ntkssl.tune_allocator()
     n, d, K = 512, 64, 10
     g = torch.Generator().manual_seed(0)
     X1 = ntkssl.normalize_samples(torch.randn(n, d, generator=g))
     X2 = ntkssl.normalize_samples(X1 + 0.3 * torch.randn(n, d, generator=g))
     widths = [256, 512, 1024, 2048, 4096, 8192, 16384]
     times = []
-    print(f"threads={torch.get_num_threads()}  n={n} d={d} K={K}")
+    print(f"threads={torch.get_num_threads()}  n={n} d={d} K={K}  allocator: "
+          f"{'ntkssl.tune_allocator() (as the ntkssl command runs)' if tuned else 'glibc default'}")
     for M in widths:
         net = ntkssl.TwoLayerNet(d, M, K, seed=0)
         t = best_time(step_fn(net, X1, X2, lr=1e-3), repeat=7, warmup=2)
@@ -45,4 +51,12 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import subprocess
+    import sys
+
+    if "--tuned" in sys.argv:
+        main(tuned=True)
+    else:
+        main(tuned=False)
+        # a fresh process, so the first run's heap does not help the second
+        subprocess.run([sys.executable, __file__, "--tuned"], check=True)

@@ -3,6 +3,7 @@
 The public API: data and views, networks, the Barlow Twins loss, training, the NTK engine,
 kernelized Barlow Twins and the generalization bound. See README.md and docs/theory.md.
 """
+from ._runtime import tune_allocator
 from .activations import Activation, get_activation
 from .augment import Augmentation, make_pairs
 from .bounds import (empirical_loss, finite_width_link, generalization_bound, kernel_sup, population_loss,
@@ -22,5 +23,5 @@ __all__ = [
     "empirical_loss", "empirical_ntk", "finite_width_link", "generalization_bound", "get_activation",
     "kernel_sup", "linear_cka", "linearized_training", "load_dataset", "loss_preset", "make_pairs",
     "monte_carlo_ntk", "normalize_samples", "ntk_change", "population_loss", "procrustes_distance",
-    "rkhs_norm", "train",
+    "rkhs_norm", "train", "tune_allocator",
 ]

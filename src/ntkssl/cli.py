@@ -103,8 +103,11 @@ def _preflight(args) -> None:
 def main(argv=None) -> int:
     from .runner import make_config, run_experiments
 
+    from ._runtime import tune_allocator
+
     parser = _parser()
     args = parser.parse_args(argv)
+    tune_allocator()
     if args.command is None:
         parser.print_help()
         return 0

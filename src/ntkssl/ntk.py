@@ -90,12 +90,15 @@ def _two_layer_ntk(net: TwoLayerNet, x1, x2, *, mode, batch_size):
     with torch.no_grad():
         V = net.V.detach()                                                            # (K, M)
 
+        rvbar = torch.sqrt((V * V).mean(0))                                           # √v̄ (M,)
+
         def feats(x):
-            return net.act.fn_and_deriv(net.preactivation(x))                         # a, s: (n, M)
+            a, s = net.act.fn_and_deriv(net.preactivation(x))                         # a, s: (n, M)
+            return (a, s.mul_(rvbar)) if mode == "trace" else (a, s)                  # trace needs u = s ⊙ √v̄
 
         if batch_size is None:
             if sym:
-                leaf = max(32, 640 // K) if mode == "full" else 128
+                leaf = max(32, 640 // K) if mode == "full" else 256
                 pairs = _triangle_blocks(0, n1, leaf)
             else:
                 pairs = [(0, n1, 0, n2)]
@@ -105,8 +108,6 @@ def _two_layer_ntk(net: TwoLayerNet, x1, x2, *, mode, batch_size):
         full_feats = batch_size is None or (n1 + n2) * net.width * (K if mode == "full" else 1) * 4 < 2 ** 28
         cache1 = feats(x1) if full_feats else None
         cache2 = cache1 if sym else (feats(xb) if full_feats else None)
-        rvbar = torch.sqrt((V * V).mean(0))                                           # √v̄ (M,)
-
         def block_feats(which, lo, hi):
             cache, x = (cache1, x1) if which == 1 else (cache2, xb)
             if cache is not None:
@@ -135,9 +136,7 @@ def _two_layer_ntk(net: TwoLayerNet, x1, x2, *, mode, batch_size):
             else:
                 # (1/K) Σ_k Θ_kk = [a·a' + Q ⊙ (u·u')]/M with u = s ⊙ √v̄, v̄_m = (1/K) Σ_k V_km²
                 if tw:
-                    u1 = s1 * rvbar
-                    u2 = u1 if a2 is a1 else s2 * rvbar
-                    G = torch.mm(u1, u2.T)
+                    G = torch.mm(s1, s2.T)                                            # u·u' (s holds u here)
                     G.mul_(Q)
                     if tv:
                         G.addmm_(a1, a2.T)

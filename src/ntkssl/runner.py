@@ -49,6 +49,9 @@ def execute_task(name: str, cfg_dict: dict, task: dict, threads: int | None = No
     """Run one task (picklable entry point for worker processes and Dask workers)."""
     import torch
 
+    from ._runtime import tune_allocator
+
+    tune_allocator()
     if threads:
         torch.set_num_threads(threads)
     mod = get_experiment(name)
