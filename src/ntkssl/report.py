@@ -37,9 +37,9 @@ def write_report(run_dir) -> dict:
             md += [f"| {k} | {v:.3f} |" for k, v in res["summary"]["accuracy"].items()]
         if name == "E5" and res.get("complete"):
             md += ["", "Finite-width link (network trained T steps; B from the linearized displacement):", "",
-                   "| n | network loss | linearized loss | B | ‖θ_T−θ_0‖ | bound | |L_net − L_lin| | Procrustes |",
+                   "| n | network loss | linearized loss | B | ‖θ_T−θ_0‖ | bound | loss difference net − lin | Procrustes |",
                    "|---|---|---|---|---|---|---|---|"]
-            for n, l in res["summary"]["links"].items():
+            for n, l in sorted(res["summary"]["links"].items(), key=lambda kv: int(kv[0])):
                 md.append(f"| {n} | {l['network_loss']:.4g} | {l['linearized_loss']:.4g} | {l['B']:.4g} | "
                           f"{l['param_displacement']:.4g} | {l['bound']:.4g} | {l['loss_difference']:.3g} | "
                           f"{l['procrustes']:.3g} |")
