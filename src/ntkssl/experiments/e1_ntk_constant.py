@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..model import TwoLayerNet
 from ..train import train
-from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, group, load_pairs, loglog_slope
+from .common import BaseConfig, check_seeds, check_sweep, device_of, group, load_pairs, loglog_slope, run_serially
 
 TITLE = "E1: the NTK stays constant as the width grows"
 

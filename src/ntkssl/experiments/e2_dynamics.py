@@ -15,7 +15,7 @@ import numpy as np
 
 from ..model import TwoLayerNet
 from ..train import train
-from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, group, load_pairs, loglog_slope
+from .common import BaseConfig, check_seeds, check_sweep, device_of, group, load_pairs, loglog_slope, run_serially
 
 TITLE = "E2: training dynamics do not depend on the width"
 

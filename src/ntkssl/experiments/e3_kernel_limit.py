@@ -17,7 +17,7 @@ import torch
 from ..kernel_bt import linearized_training, procrustes_distance
 from ..model import TwoLayerNet
 from ..train import train
-from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, group, load_pairs, loglog_slope
+from .common import BaseConfig, check_seeds, check_sweep, device_of, group, load_pairs, loglog_slope, run_serially
 
 TITLE = "E3: the trained network converges to the kernel model"
 

@@ -21,7 +21,7 @@ from ..bounds import empirical_loss, finite_width_link, generalization_bound, ke
 from ..data import load_dataset
 from ..kernel_bt import KernelBarlowTwins
 from ..model import TwoLayerNet
-from .common import check_sweep, run_serially, BaseConfig, group
+from .common import BaseConfig, check_sweep, group, run_serially
 
 TITLE = "E5: generalization bound vs measured gap"
 

@@ -17,7 +17,7 @@ import torch
 from ..kernel_bt import KernelBarlowTwins
 from ..model import TwoLayerNet
 from ..train import train
-from .common import check_seeds, check_sweep, run_serially, BaseConfig, device_of, load_pairs
+from .common import BaseConfig, check_seeds, check_sweep, device_of, load_pairs, run_serially
 
 TITLE = "E6: downstream linear-probe accuracy"
 
