@@ -73,3 +73,17 @@ def test_bad_inputs(pairs256):
         ntkssl.train(net, X1, X2, steps=5, lr=0.1, loss_kwargs="vicreg", verbose=False)
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         ntkssl.train(net, X1, X2, steps=0, lr=0.1, verbose=False)
+
+
+@pytest.mark.parametrize("layer,scale", [("V", "M"), ("W", "d")])
+def test_standard_parametrization_step_correspondence(digits64, layer, scale):
+    """A step η' = η/M on V (η/d on W) in the standard parametrization is a step η in the NTK one."""
+    X1, X2 = ntkssl.make_pairs(digits64.X, 32, image_shape=(8, 8), seed=0)
+    M, d, eta = 96, 64, 0.5
+    ntk = ntkssl.TwoLayerNet(d, M, 3, seed=4, dtype=torch.float64)
+    std = ntkssl.TwoLayerNet(d, M, 3, seed=4, dtype=torch.float64, parametrization="standard")
+    lr_std = eta / (M if scale == "M" else d)
+    ntkssl.train(ntk, X1, X2, steps=15, lr=eta, train_layers=(layer,), verbose=False, ntk_probe=None)
+    ntkssl.train(std, X1, X2, steps=15, lr=lr_std, train_layers=(layer,), verbose=False, ntk_probe=None)
+    with torch.no_grad():
+        assert torch.allclose(ntk(X1), std(X1), atol=1e-12)
