@@ -185,3 +185,11 @@ def test_cli_preflight_errors(tmp_path, capsys):
     if not torch.cuda.is_available():
         assert main(["run", "E1", "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
         assert "--device cuda" in capsys.readouterr().err
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    args = ["run", "E1", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)] + sum(
+        (["--set", f"{k}={v}"] for k, v in (("widths", "32,64"), ("seeds", "0"), ("steps", "2"), ("n_pairs", "4"))), [])
+    assert main(args) == 2
+    assert "Cannot reach the Dask scheduler" in capsys.readouterr().err

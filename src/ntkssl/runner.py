@@ -129,7 +129,15 @@ def _run_dask(pending, scheduler, finish):
     except ImportError:
         raise ImportError("--scheduler needs Dask's distributed scheduler: pip install 'ntkssl[dask]' "
                           "(or pip install 'dask[distributed]').") from None
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    if isinstance(scheduler, Client):
+        client = scheduler
+    else:
+        try:
+            client = Client(scheduler, timeout=10)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ValueError(f"Cannot reach the Dask scheduler at --scheduler {scheduler!r} ({exc}). Start one "
+                             "with `dask scheduler` (and workers with `dask worker ADDRESS`), or check the "
+                             "address.") from None
     try:
         futs = {client.submit(execute_task, it[0], it[1], it[2], pure=False): it for it in pending}
         by_key = {f.key: it for f, it in futs.items()}
