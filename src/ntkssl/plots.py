@@ -132,8 +132,9 @@ def plot_e5(res, out):
 def plot_e6(res, out):
     acc = res["summary"]["accuracy"]
     names = list(acc)
+    labels = {"kernel": "kernel model (θ∞)", "init": "untrained network", "pixels": "raw pixels"}
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.barh(names, [acc[k] for k in names], color=[f"C{i}" for i in range(len(names))])
+    ax.barh([labels.get(k, k) for k in names], [acc[k] for k in names], color=[f"C{i}" for i in range(len(names))])
     for i, k in enumerate(names):
         ax.text(acc[k], i, f" {acc[k]:.3f}", va="center", fontsize=8)
     ax.set_xlim(0, 1.1)
