@@ -46,6 +46,8 @@ def test_tiny_reproduce_end_to_end(tmp_path):
     report = (tmp_path / "report.md").read_text()
     for name in TINY:
         assert f"| {name} | **{on_disk[name]['summary']['verdict']}** |" in report
+    # E3 and E4 ran one seed per width: the report says the interval is degenerate
+    assert on_disk["E3"]["summary"]["empirical_train"]["single_seed"] and "Note: one seed per width" in report
     # the report is rebuilt from results.json alone
     (tmp_path / "report.md").unlink()
     assert main(["report", str(tmp_path)]) == 0 and (tmp_path / "report.md").exists()

@@ -31,6 +31,9 @@ def write_report(run_dir) -> dict:
         sections.append((name, res, figs))
     for name, res, figs in sections:
         md += ["", f"## {res['title']}", "", f"Verdict: **{res['summary']['verdict']}** — {res['summary']['statement']}", ""]
+        if _single_seed(res["summary"]):
+            md += ["Note: one seed per width — the bootstrap interval collapses to the point estimate, so this "
+                   "verdict rests on a single initialization. Rerun with several seeds.", ""]
         md += [f"![{name}]({f})" for f in figs]
         if name == "E6" and res.get("complete"):
             md += ["", "| embedding | accuracy |", "|---|---|"]
@@ -49,6 +52,12 @@ def write_report(run_dir) -> dict:
     write_atomic(run_dir / "report.md", text)
     write_atomic(run_dir / "report.html", _html(text, run_dir))
     return figures
+
+
+def _single_seed(summary) -> bool:
+    if isinstance(summary, dict):
+        return bool(summary.get("single_seed")) or any(_single_seed(v) for v in summary.values())
+    return False
 
 
 def _html(markdown: str, run_dir: Path) -> str:

@@ -144,7 +144,9 @@ def loglog_slope(widths, values_per_width, *, n_boot: int = 2000, seed: int = 0)
     for _ in range(n_boot):
         boots.append(slope(np.array([rng.choice(v, size=len(v), replace=True).mean() for v in vals])))
     lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {"slope": point, "ci_low": float(lo), "ci_high": float(hi)}
+    # with one seed per width there is nothing to resample: the interval collapses to the point
+    return {"slope": point, "ci_low": float(lo), "ci_high": float(hi),
+            "single_seed": bool(all(len(v) == 1 for v in vals))}
 
 
 def group(results, key, value):
