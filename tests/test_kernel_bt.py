@@ -154,3 +154,13 @@ def test_procrustes_and_cka_invariances():
     assert procrustes_distance(B, A) > 0.5 and linear_cka(B, A) < 0.5
     with pytest.raises(ValueError, match="same shape"):
         procrustes_distance(A, A[:10])
+
+
+def test_auto_solver_switches_to_nystrom_for_many_pairs():
+    """2n > 6000 → Nyström on 2000 landmarks; its C is still exactly I on the training pairs, because
+    Γ = ΦᵀZΦ is accumulated over all pairs (the approximation is in the feature space, not in the loss)."""
+    X = ntkssl.load_dataset("synthetic", n=3100, dim=16, dtype=torch.float64).X
+    X1, X2 = ntkssl.make_pairs(X, 3100, augment="noise", seed=0)
+    kb = KernelBarlowTwins(3).fit(X1, X2)
+    assert kb.solver_ == "nystrom" and kb.n_landmarks_ == 2000 and kb.coef_.shape == (2000, 3)
+    assert float(ntkssl.barlow_twins_loss(kb.transform(X1), kb.transform(X2), symmetric=True)) < 1e-8
