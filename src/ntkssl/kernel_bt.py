@@ -211,7 +211,7 @@ class KernelBarlowTwins(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> torch.Tensor:
-        """Embeddings f(x) = k(x, landmarks) coef, shape (n, K)."""
+        """Embeddings f(x) = k(x, landmarks) coef, shape (n, K), in the dtype the estimator was fitted in."""
         check_is_fitted(self, "coef_", msg="This KernelBarlowTwins instance is not fitted yet; call "
                                            "fit(X1, X2) with positive pairs before transform(X).")
         X = as_tensor("X", X, dtype=self.landmarks_.dtype)
@@ -222,8 +222,8 @@ class KernelBarlowTwins(TransformerMixin, BaseEstimator):
         for lo in range(0, X.shape[0], CHUNK):
             Kx = _call_kernel(self.kernel_, X[lo:lo + CHUNK], self.landmarks_)           # (c, m), input dtype
             coef = self.coef_ if Kx.dtype == torch.float64 else self.coef_.to(Kx.dtype)
-            out.append((Kx @ coef).to(torch.float64))
-        return torch.cat(out) if out else torch.zeros(0, self.coef_.shape[1], dtype=torch.float64)
+            out.append(Kx @ coef)                                                      # (c, K)
+        return torch.cat(out) if out else torch.zeros(0, self.coef_.shape[1], dtype=self.landmarks_.dtype)
 
     def fit_transform(self, X1, X2=None, **_):
         """Fit on the pairs and return the embeddings of X1 (the anchor views), (n, K)."""
