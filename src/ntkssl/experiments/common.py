@@ -46,6 +46,22 @@ def check_seeds(seeds) -> None:
         raise ValueError(f"Config key 'seeds' must be a non-empty list of non-negative integers, got {seeds!r}.")
 
 
+@dataclass
+class WidthSweepConfig(BaseConfig):
+    """A sweep over widths × seeds (E1–E3): one task per (M, seed)."""
+
+    widths: list = field(default_factory=lambda: [256, 1024, 4096, 16384])
+    seeds: list = field(default_factory=lambda: [0, 1, 2])
+
+    def __post_init__(self):
+        check_sweep("widths", self.widths, minimum=2)
+        check_seeds(self.seeds)
+
+
+def width_seed_tasks(cfg: WidthSweepConfig) -> list:
+    return [{"key": f"M{M}-s{s}", "width": M, "seed": s} for M in cfg.widths for s in cfg.seeds]
+
+
 def config_to_dict(cfg) -> dict:
     return dataclasses.asdict(cfg)
 

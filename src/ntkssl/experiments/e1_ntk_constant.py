@@ -9,28 +9,22 @@ from __future__ import annotations
 
 import sys
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..model import TwoLayerNet
 from ..train import train
-from .common import BaseConfig, check_seeds, check_sweep, device_of, group, load_pairs, loglog_slope, run_serially
+from .common import WidthSweepConfig, device_of, group, load_pairs, loglog_slope, run_serially, width_seed_tasks
 
 TITLE = "E1: the NTK stays constant as the width grows"
 
 
 @dataclass
-class Config(BaseConfig):
-    widths: list = field(default_factory=lambda: [256, 1024, 4096, 16384])
-    seeds: list = field(default_factory=lambda: [0, 1, 2])
+class Config(WidthSweepConfig):
     threshold: float = -0.5
-
-    def __post_init__(self):
-        check_sweep("widths", self.widths, minimum=2)
-        check_seeds(self.seeds)
 
 
 def tasks(cfg: Config):
-    return [{"key": f"M{M}-s{s}", "width": M, "seed": s} for M in cfg.widths for s in cfg.seeds]
+    return width_seed_tasks(cfg)
 
 
 def run_task(cfg: Config, task: dict) -> dict:

@@ -9,32 +9,26 @@ from __future__ import annotations
 
 import sys
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..model import TwoLayerNet
 from ..train import train
-from .common import BaseConfig, check_seeds, check_sweep, device_of, group, load_pairs, loglog_slope, run_serially
+from .common import WidthSweepConfig, device_of, group, load_pairs, loglog_slope, run_serially, width_seed_tasks
 
 TITLE = "E2: training dynamics do not depend on the width"
 
 
 @dataclass
-class Config(BaseConfig):
-    widths: list = field(default_factory=lambda: [256, 1024, 4096, 16384])
-    seeds: list = field(default_factory=lambda: [0, 1, 2])
+class Config(WidthSweepConfig):
     record_every: int = 10
     slope_tolerance: float = 0.1
     loss_tolerance: float = 0.1
 
-    def __post_init__(self):
-        check_sweep("widths", self.widths, minimum=2)
-        check_seeds(self.seeds)
-
 
 def tasks(cfg: Config):
-    return [{"key": f"M{M}-s{s}", "width": M, "seed": s} for M in cfg.widths for s in cfg.seeds]
+    return width_seed_tasks(cfg)
 
 
 def run_task(cfg: Config, task: dict) -> dict:
