@@ -1,6 +1,4 @@
-import warnings
 
-import numpy as np
 import pytest
 import torch
 from sklearn.base import clone

@@ -1,13 +1,12 @@
 import math
 import time
 
-import numpy as np
 import pytest
 import torch
 from scipy import integrate
 
 import ntkssl
-from ntkssl.activations import Activation, get_activation, gauss_quadrature
+from ntkssl.activations import Activation, get_activation
 
 F64 = torch.float64
 

@@ -1,5 +1,4 @@
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ def tiny_configs(names=TINY):
 
 
 def test_tiny_reproduce_end_to_end(tmp_path):
-    res = run_experiments(tiny_configs(), tmp_path, progress=False)
+    run_experiments(tiny_configs(), tmp_path, progress=False)
     for f in ("results.json", "report.md", "report.html", "e1_ntk_change.png", "e2_dynamics.png",
               "e3_kernel_distance.png", "e4_beyond.png", "e5_bound.png", "e6_probe.png"):
         assert (tmp_path / f).stat().st_size > 0, f

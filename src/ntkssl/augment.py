@@ -8,7 +8,7 @@ feature masking. Views are normalized per sample after augmentation, like the cl
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 import torch
 import torch.nn.functional as F
@@ -146,6 +146,3 @@ def make_pairs(X, n_pairs: int, *, image_shape=None, augment="default", views: s
     X1 = normalize_samples(clean) if views == "one" else augment_batch(clean, aug, image_shape=image_shape, generator=g)
     return X1, X2
 
-
-def augmentation_dict(aug: Augmentation) -> dict:
-    return asdict(aug)

@@ -75,8 +75,7 @@ def kernel_sup(kernel="ntk-tanh", X=None, *, bias_std: float = 0.0) -> float:
     k = resolve_kernel(kernel)
     if isinstance(k, NamedKernel):
         k.bias_std = bias_std
-    diag = torch.stack([k(X[i:i + 1], X[i:i + 1]).reshape(()) for i in range(X.shape[0])]) if X.shape[0] <= 64 \
-        else torch.cat([torch.diagonal(k(X[lo:lo + 512], X[lo:lo + 512])) for lo in range(0, X.shape[0], 512)])
+    diag = torch.cat([torch.diagonal(k(X[lo:lo + 512], X[lo:lo + 512])) for lo in range(0, X.shape[0], 512)])
     return float(diag.max())
 
 

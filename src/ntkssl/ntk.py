@@ -18,7 +18,6 @@ Analytic NTK (M → ∞): Θ* = θ∞ I_K with θ∞(x, x') = E[σ(u)σ(u')] + q
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from ._io import read_json, write_json
-from .experiments import EXPERIMENTS, get_experiment
+from .experiments import get_experiment
 from .experiments.common import config_from_dict, config_to_dict
 
 FULL_OVERRIDES = {
@@ -140,9 +140,8 @@ def _run_dask(pending, scheduler, finish):
                              "address.") from None
     try:
         futs = {client.submit(execute_task, it[0], it[1], it[2], pure=False): it for it in pending}
-        by_key = {f.key: it for f, it in futs.items()}
         for fut in as_completed(list(futs)):
-            finish(by_key[fut.key], fut.result())
+            finish(futs[fut], fut.result())
     finally:
         if client is not scheduler:
             client.close()
@@ -169,6 +168,3 @@ def aggregate(configs: dict, out_dir) -> dict:
     write_json(results_path, results)
     return results
 
-
-def all_experiments():
-    return list(EXPERIMENTS)

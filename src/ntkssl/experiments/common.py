@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -10,6 +9,7 @@ import torch
 
 from ..augment import make_pairs
 from ..data import load_dataset
+from ..model import TwoLayerNet
 
 
 @dataclass
@@ -60,6 +60,15 @@ class WidthSweepConfig(BaseConfig):
 
 def width_seed_tasks(cfg: WidthSweepConfig) -> list:
     return [{"key": f"M{M}-s{s}", "width": M, "seed": s} for M in cfg.widths for s in cfg.seeds]
+
+
+def task_setup(cfg: BaseConfig, task: dict, *, holdout: int = 0):
+    """Pairs (and held-out inputs) on the config's device and the task's TwoLayerNet at init."""
+    dev = device_of(cfg)
+    _, X1, X2, Xh, _, _ = load_pairs(cfg, holdout=holdout)
+    net = TwoLayerNet(X1.shape[1], task["width"], cfg.d_out, activation=cfg.activation, seed=task["seed"],
+                      device=dev)
+    return X1.to(dev), X2.to(dev), Xh.to(dev), net
 
 
 def config_to_dict(cfg) -> dict:
@@ -173,9 +182,6 @@ def group(results, key, value):
     keys = sorted(out)
     return keys, [out[k] for k in keys]
 
-
-def finite(x):
-    return x is not None and math.isfinite(x)
 
 
 def run_serially(module, config=None) -> dict:

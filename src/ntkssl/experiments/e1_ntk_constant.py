@@ -11,9 +11,8 @@ import sys
 
 from dataclasses import dataclass
 
-from ..model import TwoLayerNet
 from ..train import train
-from .common import WidthSweepConfig, device_of, group, load_pairs, loglog_slope, run_serially, width_seed_tasks
+from .common import WidthSweepConfig, group, loglog_slope, run_serially, task_setup, width_seed_tasks
 
 TITLE = "E1: the NTK stays constant as the width grows"
 
@@ -28,10 +27,8 @@ def tasks(cfg: Config):
 
 
 def run_task(cfg: Config, task: dict) -> dict:
-    dev = device_of(cfg)
-    _, X1, X2, *_ = load_pairs(cfg)
-    net = TwoLayerNet(X1.shape[1], task["width"], cfg.d_out, activation=cfg.activation, seed=task["seed"], device=dev)
-    h = train(net, X1.to(dev), X2.to(dev), steps=cfg.steps, lr=cfg.lr, loss_kwargs=cfg.loss,
+    X1, X2, _, net = task_setup(cfg, task)
+    h = train(net, X1, X2, steps=cfg.steps, lr=cfg.lr, loss_kwargs=cfg.loss,
               record_every=cfg.steps, verbose=False)
     return {"width": task["width"], "seed": task["seed"], "ntk_change": h.ntk_change[-1],
             "loss0": h.loss[0], "loss": h.loss[-1], "displacement": h.displacement[-1]}

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..kernel_bt import linearized_training, procrustes_distance
-from ..model import TwoLayerNet
 from ..train import train
-from .common import WidthSweepConfig, device_of, group, load_pairs, loglog_slope, run_serially, width_seed_tasks
+from .common import WidthSweepConfig, group, loglog_slope, run_serially, task_setup, width_seed_tasks
 
 TITLE = "E3: the trained network converges to the kernel model"
 
@@ -34,10 +33,7 @@ def tasks(cfg: Config):
 
 
 def run_task(cfg: Config, task: dict) -> dict:
-    dev = device_of(cfg)
-    _, X1, X2, Xh, _, _ = load_pairs(cfg, holdout=cfg.holdout)
-    X1, X2, Xh = X1.to(dev), X2.to(dev), Xh.to(dev)
-    net = TwoLayerNet(X1.shape[1], task["width"], cfg.d_out, activation=cfg.activation, seed=task["seed"], device=dev)
+    X1, X2, Xh, net = task_setup(cfg, task, holdout=cfg.holdout)
     lin = linearized_training(net, X1, X2, steps=cfg.steps, lr=cfg.lr, kernel="empirical", X_eval=Xh,
                               loss_kwargs=cfg.loss)
     inf = linearized_training(net, X1, X2, steps=cfg.steps, lr=cfg.lr, kernel="analytic", X_eval=Xh,
